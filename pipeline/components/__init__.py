@@ -1,0 +1,1 @@
+"""Custom pieces around the stock TFX components; each module says why it exists."""
