@@ -12,7 +12,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run data schema test test-fast lint format benchmark lock clean
+.PHONY: install run data schema serve test test-fast lint format benchmark serving-benchmark lock clean
 
 install: $(STAMP)
 
@@ -35,6 +35,9 @@ run: $(STAMP) data
 schema: $(STAMP)
 	$(PY) -m schema.curate --data-root data/$(DATASET) --output schema/$(DATASET)
 
+serve: $(STAMP)
+	$(PY) -m serving --dataset $(DATASET) $(ARGS)
+
 test: $(STAMP)
 	$(PY) -m pytest $(ARGS)
 
@@ -51,6 +54,9 @@ format: $(STAMP)
 
 benchmark: $(STAMP) data
 	$(PY) benchmarks/pipeline_run.py --dataset $(DATASET) $(ARGS)
+
+serving-benchmark: $(STAMP)
+	$(PY) benchmarks/serving_load.py --dataset $(DATASET) $(ARGS)
 
 # Re-resolves the dependencies from constraints-seed.txt in a scratch environment and freezes them.
 lock:

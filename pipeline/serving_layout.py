@@ -30,7 +30,11 @@ def list_versions(model_dir: str) -> list[int]:
     versions = []
     for name in fileio.listdir(model_dir):
         name = name.rstrip('/')
-        if name.isdigit() and is_complete_saved_model(os.path.join(model_dir, name)):
+        if (
+            name.isascii()
+            and name.isdigit()
+            and is_complete_saved_model(os.path.join(model_dir, name))
+        ):
             versions.append(int(name))
     return sorted(versions)
 

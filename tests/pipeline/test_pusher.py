@@ -63,3 +63,12 @@ def test_incomplete_or_staging_folders_are_not_versions(tmp_path, missing):
 
     assert serving_layout.list_versions(str(model_dir)) == [5]
     assert serving_layout.latest_version(str(model_dir)) == 5
+
+
+def test_folders_with_non_ascii_digits_are_not_versions(tmp_path):
+    model_dir = tmp_path / 'serving'
+    _fake_saved_model(model_dir / '7', b'x')
+    _fake_saved_model(model_dir / '²', b'y')
+
+    assert serving_layout.list_versions(str(model_dir)) == [7]
+    assert next_version(str(model_dir), now=0) == 8

@@ -1,0 +1,1 @@
+"""Tests of the serving package: REST API, hot reload, page, prediction log."""
