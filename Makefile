@@ -4,15 +4,23 @@
 SHELL := /bin/bash
 DATASET ?= digits
 ARGS ?=
+# What `make new-span` imports: a dataprep command and its flags (see `python -m dataprep -h`).
+SOURCE ?= digits
+# The pipeline image every Kubeflow task runs.
+IMAGE ?= tfx-digits:0.1.0
 
 # TFX 1.16 needs Python 3.10: take the first interpreter that really is 3.10.
 PYTHON310 ?= $(firstword $(foreach p,python3.10 $(wildcard $(HOME)/.pyenv/versions/3.10*/bin/python3.10) /usr/bin/python3.10 /usr/local/bin/python3.10,$(shell $(p) -c 'import sys; assert sys.version_info[:2] == (3, 10)' >/dev/null 2>&1 && echo $(p))))
+
+# Quiet TensorFlow's C++ start-up lines and the Google client libraries' Python-version notices.
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+export PYTHONWARNINGS ?= ignore::FutureWarning
 
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run data schema serve test test-fast lint format benchmark serving-benchmark lock clean
+.PHONY: install run data new-span retrain schema serve status report image compile submit test test-fast lint format benchmark serving-benchmark lock clean
 
 install: $(STAMP)
 
@@ -27,9 +35,19 @@ $(STAMP): requirements.lock pyproject.toml
 	@touch $@
 
 data: $(STAMP)
-	@test -d data/$(DATASET) || { test "$(DATASET)" = digits && $(PY) -m dataprep digits --data-root data/digits; }
+	@test -d data/$(DATASET) || test "$(DATASET)" != digits || $(PY) -m dataprep digits --data-root data/digits
+	@test -d data/$(DATASET) || { echo "error: data/$(DATASET) does not exist; import data first, e.g. $(PY) -m dataprep idx --images F --labels F --data-root data/$(DATASET) (see README: Your own data)" >&2; exit 2; }
 
 run: $(STAMP) data
+	$(PY) -m runners.local_runner --dataset $(DATASET) $(ARGS)
+
+# Simulates new data arriving: writes the next span, e.g. SOURCE="images --folder scans/" or
+# SOURCE="digits --shuffle-labels 0.33" (a degraded span the Evaluator must refuse).
+new-span: $(STAMP)
+	$(PY) -m dataprep $(SOURCE) --data-root data/$(DATASET)
+
+# Continuous training: runs on the newest data; pushes only a candidate better than the served one.
+retrain: $(STAMP)
 	$(PY) -m runners.local_runner --dataset $(DATASET) $(ARGS)
 
 schema: $(STAMP)
@@ -37,6 +55,24 @@ schema: $(STAMP)
 
 serve: $(STAMP)
 	$(PY) -m serving --dataset $(DATASET) $(ARGS)
+
+status: $(STAMP)
+	$(PY) -m runners.status --dataset $(DATASET) $(ARGS)
+
+report: $(STAMP)
+	$(PY) -m runners.report --dataset $(DATASET) $(ARGS)
+
+# The pipeline image (needs a Docker engine with BuildKit; none runs on the development machines).
+image:
+	DOCKER_BUILDKIT=1 docker build --platform linux/amd64 -t $(IMAGE) .
+
+# Compiles the pipeline for Kubeflow Pipelines 2.x into build/kubeflow/pipeline.yaml.
+compile: $(STAMP)
+	$(PY) -m runners.kubeflow_runner --dataset $(DATASET) --image $(IMAGE) $(ARGS)
+
+# Compiles, uploads a new pipeline version, and starts a run in the experiment.
+submit: $(STAMP)
+	$(PY) -m runners.kubeflow_runner --dataset $(DATASET) --image $(IMAGE) --submit $(ARGS)
 
 test: $(STAMP)
 	$(PY) -m pytest $(ARGS)

@@ -3,7 +3,9 @@
 Without it, a missing span or a malformed record surfaces minutes later as a stack trace deep in
 ExampleGen, Transform or training. The check reads every record of one span: records are parsed
 in batches by TensorFlow and checked with numpy; only a batch that fails is looked at record by
-record, to name the exact record and feature in the message.
+record, to name the exact record and feature in the message. A span that parses but cannot train
+a classifier is refused too: one whose labels are all one digit, or whose rows mostly repeat
+images already in the span.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ from preprocessing.features import IMAGE_KEY, LABEL_KEY, NUM_CLASSES
 
 # Records parsed per TensorFlow call: large enough to amortise the call, small enough for memory.
 _BATCH_SIZE = 2048
+# Largest share of a span's records that may repeat an image already in the span. The 1,797
+# scikit-learn digits hold no repeated image; a span mostly of copies is a broken export.
+MAX_DUPLICATE_FRACTION = 0.5
 # A missing feature parses as an empty row here and is told apart from an empty list later.
 _FEATURES = {
     IMAGE_KEY: tf.io.RaggedFeature(tf.int64),
@@ -42,7 +47,10 @@ class DataRootReport:
         files: The span's `*.tfrecord.gz` files, sorted.
         num_records: Number of records in all files.
         image_size: Side length of the square images in pixels.
+        pixel_max: The largest pixel value in the span (16 for scikit-learn digits, 255 for
+            MNIST).
         label_counts: Records per label present, in label order.
+        num_duplicates: Records whose image repeats an earlier record's image.
     """
 
     data_root: str
@@ -50,7 +58,9 @@ class DataRootReport:
     files: list[str]
     num_records: int
     image_size: int
+    pixel_max: int
     label_counts: dict[int, int]
+    num_duplicates: int
 
 
 def check_data_root(data_root: str, span: int | None = None) -> DataRootReport:
@@ -65,20 +75,20 @@ def check_data_root(data_root: str, span: int | None = None) -> DataRootReport:
 
     Raises:
         DataError: The data root or span is missing or empty; a file is not a readable gzip
-            TFRecord file; or a record is not a tf.train.Example with an int64 `image` of a
+            TFRecord file; a record is not a tf.train.Example with an int64 `image` of a
             square number of non-negative pixels (the same number in every record) and an int64
-            `label` of exactly one value in 0..9.
+            `label` of exactly one value in 0..9; every label is the same digit; or more than
+            MAX_DUPLICATE_FRACTION of the records repeat an image already in the span.
     """
     start = time.monotonic()
     span, folder = _span_folder(data_root, span)
     files = _span_files(folder)
 
-    num_pixels = None
-    counts = np.zeros(NUM_CLASSES, dtype=np.int64)
+    tally = _Tally()
     for path in files:
-        num_pixels = _check_file(path, num_pixels, counts)
-    num_records = int(counts.sum())
-    if num_pixels is None:
+        _check_file(path, tally)
+    num_records = int(tally.counts.sum())
+    if tally.num_pixels is None:
         raise DataError(
             f'{folder}: its {len(files)} {example_format.FILE_SUFFIX} files hold no records'
         )
@@ -88,10 +98,13 @@ def check_data_root(data_root: str, span: int | None = None) -> DataRootReport:
         span=span,
         files=files,
         num_records=num_records,
-        image_size=math.isqrt(num_pixels),
-        label_counts={label: int(count) for label, count in enumerate(counts) if count},
+        image_size=math.isqrt(tally.num_pixels),
+        pixel_max=tally.pixel_max,
+        label_counts={label: int(count) for label, count in enumerate(tally.counts) if count},
+        num_duplicates=num_records - len(tally.image_hashes),
     )
-    missing = [str(label) for label, count in enumerate(counts) if not count]
+    _check_span_can_train(folder, report)
+    missing = [str(label) for label, count in enumerate(tally.counts) if not count]
     if missing:
         logging.warning(
             '%s has no examples of digit(s) %s; the model cannot learn them: add examples in a '
@@ -110,6 +123,44 @@ def check_data_root(data_root: str, span: int | None = None) -> DataRootReport:
         time.monotonic() - start,
     )
     return report
+
+
+@dataclasses.dataclass
+class _Tally:
+    """What the batches of a span add up to while they are read."""
+
+    num_pixels: int | None = None
+    pixel_max: int = 0
+    counts: np.ndarray = dataclasses.field(
+        default_factory=lambda: np.zeros(NUM_CLASSES, dtype=np.int64)
+    )
+    image_hashes: set[int] = dataclasses.field(default_factory=set)
+
+
+def _check_span_can_train(folder: str, report: DataRootReport) -> None:
+    """Refuses a span of one digit or of mostly repeated images; nothing can learn from it."""
+    if len(report.label_counts) == 1:
+        (label,) = report.label_counts
+        raise DataError(
+            f"{folder}, feature 'label': all {report.num_records:,} records are digit {label}; "
+            'a span needs at least two digits to train and evaluate a classifier'
+        )
+    if report.num_duplicates > MAX_DUPLICATE_FRACTION * report.num_records:
+        distinct = report.num_records - report.num_duplicates
+        raise DataError(
+            f"{folder}, feature 'image': {report.num_duplicates:,} of {report.num_records:,} "
+            f'records ({report.num_duplicates / report.num_records:.0%}) repeat an image already '
+            f'in the span, only {distinct:,} distinct; at most {MAX_DUPLICATE_FRACTION:.0%} may '
+            'repeat, so re-export the span without copies'
+        )
+    if report.num_duplicates:
+        logging.warning(
+            '%s: %d of %s records repeat an image already in the span; they weigh double in '
+            'training and may sit in both train and eval',
+            folder,
+            report.num_duplicates,
+            f'{report.num_records:,}',
+        )
 
 
 def _span_folder(data_root: str, span: int | None) -> tuple[int, str]:
@@ -158,28 +209,23 @@ def _span_files(folder: str) -> list[str]:
     return files
 
 
-def _check_file(path: str, num_pixels: int | None, counts: np.ndarray) -> int | None:
-    """Checks every record of one file and adds its labels to counts.
-
-    Returns the pixel count per image: the one passed in, or the first record's if None.
-    """
+def _check_file(path: str, tally: _Tally) -> None:
+    """Checks every record of one file and adds its records to the tally."""
     dataset = tf.data.TFRecordDataset(path, compression_type=example_format.COMPRESSION)
     offset = 0
     try:
         for batch in dataset.batch(_BATCH_SIZE):
-            num_pixels = _check_batch(path, offset, batch.numpy(), num_pixels, counts)
+            _check_batch(path, offset, batch.numpy(), tally)
             offset += int(batch.shape[0])
     except tf.errors.OpError as error:
         raise DataError(
             f'{path}: not a readable gzip-compressed TFRecord file ({_reason(error)})'
         ) from None
-    return num_pixels
 
 
-def _check_batch(
-    path: str, offset: int, records: np.ndarray, num_pixels: int | None, counts: np.ndarray
-) -> int:
+def _check_batch(path: str, offset: int, records: np.ndarray, tally: _Tally) -> None:
     """Checks a batch of serialized records whose first one has index offset in the file."""
+    num_pixels = tally.num_pixels
     try:
         parsed = tf.io.parse_example(records, _FEATURES)
     except (tf.errors.InvalidArgumentError, UnicodeDecodeError) as error:
@@ -205,8 +251,10 @@ def _check_batch(
         index = int(np.argmax(bad))
         raise _describe(path, offset + index, records[index], num_pixels)
 
-    counts += np.bincount(labels, minlength=NUM_CLASSES)
-    return num_pixels
+    tally.num_pixels = num_pixels
+    tally.pixel_max = max(tally.pixel_max, int(pixels.max()))
+    tally.counts += np.bincount(labels, minlength=NUM_CLASSES)
+    tally.image_hashes.update(hash(row.tobytes()) for row in pixels)
 
 
 def _first_bad_record(

@@ -25,7 +25,7 @@ SPAN_PREFIX = 'span-'
 FILE_NAME = 'digits' + example_format.FILE_SUFFIX
 
 # Only canonical numbers (no leading zeros), so every span has exactly one folder name.
-_SPAN_NAME = re.compile(SPAN_PREFIX + r'(0|[1-9][0-9]*)')
+_SPAN_NAME = re.compile(SPAN_PREFIX + r'([0-9]+)')
 # rwxr-xr-x: tempfile creates private folders, but a span must be readable by pipeline workers.
 _SPAN_MODE = 0o755
 
@@ -78,14 +78,25 @@ def list_spans(data_root: str) -> list[int]:
     Returns:
         The numbers of the `span-<N>` folders, ascending; empty if there are none or the data
         root does not exist. Files, hidden folders and other names are ignored.
+
+    Raises:
+        DataError: A span folder's number has leading zeros: TFX's ExampleGen would read
+            `span-011` as span 11 and then look for a folder `span-11`.
     """
     if not tf.io.gfile.isdir(data_root):
         return []
     spans = []
     for name in tf.io.gfile.listdir(data_root):
         match = _SPAN_NAME.fullmatch(name.rstrip('/'))
-        if match and tf.io.gfile.isdir(os.path.join(data_root, name)):
-            spans.append(int(match.group(1)))
+        if not match or not tf.io.gfile.isdir(os.path.join(data_root, name)):
+            continue
+        number = int(match.group(1))
+        if match.group(1) != str(number):
+            raise DataError(
+                f'{os.path.join(data_root, name.rstrip("/"))}: span folder names have no leading '
+                f'zeros; rename it to {SPAN_PREFIX}{number} (TFX reads it as span {number})'
+            )
+        spans.append(number)
     return sorted(spans)
 
 
@@ -160,3 +171,38 @@ def write_span(digits: DigitSet, data_root: str, span: int | None = None) -> Spa
         info.seconds,
     )
     return info
+
+
+def write_spans(digits: DigitSet, data_root: str, count: int) -> list[SpanInfo]:
+    """Splits digits into consecutive parts of nearly equal size and writes each as a new span.
+
+    Consecutive parts keep the order of the source, as data arriving over time would: the first
+    part becomes the next free span, the second the one after it, and so on.
+
+    Args:
+        digits: The images and labels to write.
+        data_root: A local data root folder; created if missing.
+        count: How many spans to write, 1 or more and at most one per example.
+
+    Returns:
+        What was written, one entry per span, oldest first.
+
+    Raises:
+        DataError: count is below 1 or above the number of examples.
+    """
+    if not 1 <= count <= digits.num_examples:
+        raise DataError(
+            f'cannot split {digits.num_examples:,} examples of {digits.source} into {count} spans'
+        )
+    bounds = [round(part * digits.num_examples / count) for part in range(count + 1)]
+    return [
+        write_span(
+            DigitSet(
+                images=digits.images[start:end],
+                labels=digits.labels[start:end],
+                source=f'{digits.source}, part {part + 1} of {count}',
+            ),
+            data_root,
+        )
+        for part, (start, end) in enumerate(zip(bounds[:-1], bounds[1:], strict=True))
+    ]

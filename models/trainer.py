@@ -10,6 +10,7 @@ import dataclasses
 import math
 from typing import Any
 
+import keras
 import tensorflow as tf
 import tensorflow_transform as tft
 from absl import logging
@@ -32,11 +33,14 @@ class TrainingParams:
         batch_size: Examples per training and evaluation batch.
         learning_rate: Adam learning rate.
         hidden_units: Width of the hidden layers.
+        seed: Seeds weight initialisation, dropout and shuffling, so that a rerun on the same
+            data trains the same model.
     """
 
     batch_size: int = 32
     learning_rate: float = 0.003
     hidden_units: int = 64
+    seed: int = 42
 
     def to_custom_config(self) -> dict[str, Any]:
         """The dict to hand to the Trainer as custom_config."""
@@ -49,16 +53,40 @@ class TrainingParams:
         return cls(**{k: v for k, v in (custom_config or {}).items() if k in names})
 
 
+class _EpochLogger(keras.callbacks.Callback):
+    """Logs one line per epoch through absl, so the run's progress filter shows it."""
+
+    def __init__(self, epochs: int) -> None:
+        super().__init__()
+        self._epochs = epochs
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+        """Logs the epoch's training and eval loss and accuracy."""
+        logs = logs or {}
+        logging.info(
+            'Epoch %d/%d: loss %.4f, accuracy %.4f; eval loss %.4f, eval accuracy %.4f',
+            epoch + 1,
+            self._epochs,
+            logs.get('loss', float('nan')),
+            logs.get('sparse_categorical_accuracy', float('nan')),
+            logs.get('val_loss', float('nan')),
+            logs.get('val_sparse_categorical_accuracy', float('nan')),
+        )
+
+
 def _dataset(
     file_pattern: list[str],
     data_accessor: tfx.components.DataAccessor,
     transform_output: tft.TFTransformOutput,
-    batch_size: int,
+    params: TrainingParams,
     num_epochs: int | None,
 ) -> tf.data.Dataset:
     """Reads transformed examples as (features, label) batches; None epochs repeats forever."""
     options = tfxio.TensorFlowDatasetOptions(
-        batch_size=batch_size, label_key=features.LABEL_KEY, num_epochs=num_epochs
+        batch_size=params.batch_size,
+        label_key=features.LABEL_KEY,
+        num_epochs=num_epochs,
+        shuffle_seed=params.seed,
     )
     return data_accessor.tf_dataset_factory(
         file_pattern, options, transform_output.transformed_metadata.schema
@@ -73,15 +101,14 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
             output, the curated schema, step counts, custom_config and the export directory.
     """
     params = TrainingParams.from_custom_config(fn_args.custom_config)
+    keras.utils.set_random_seed(params.seed)
     transform_output = tft.TFTransformOutput(fn_args.transform_output)
     image_spec = image_spec_from_schema(load_schema(fn_args.schema_path))
 
     train_data = _dataset(
-        fn_args.train_files, fn_args.data_accessor, transform_output, params.batch_size, None
+        fn_args.train_files, fn_args.data_accessor, transform_output, params, None
     )
-    eval_data = _dataset(
-        fn_args.eval_files, fn_args.data_accessor, transform_output, params.batch_size, 1
-    )
+    eval_data = _dataset(fn_args.eval_files, fn_args.data_accessor, transform_output, params, 1)
 
     num_pixels = transform_output.transformed_feature_spec()[features.IMAGE_KEY].shape[0]
     model = build_model(num_pixels, params.hidden_units, params.learning_rate)
@@ -99,7 +126,8 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
         epochs=epochs,
         steps_per_epoch=math.ceil(fn_args.train_steps / epochs),
         validation_data=eval_data,
-        verbose=2,
+        callbacks=[_EpochLogger(epochs)],
+        verbose=0,
     )
     logging.info(
         'Trained: eval accuracy %.4f, eval loss %.4f',

@@ -48,6 +48,14 @@ class PipelineConfig:
         beam_num_workers: DirectRunner workers; 0 means one per CPU.
         beam_extra_args: Further Beam pipeline arguments, space separated.
         enable_cache: Reuse the outputs of components whose inputs did not change.
+        span_window: How many of the newest spans a run reads (a rolling window resolved when
+            the run starts, clipped to the spans present); 1 trains on the newest span alone.
+        accept_drift: Let a run continue although the newest span drifted from the previous
+            one, or logged serving requests skewed from training, beyond the schema's
+            thresholds; set it for one run after reviewing the findings.
+        min_serving_rows: Fewest logged serving requests compared with the training data for
+            skew; fewer are not compared (with 50 or more, sampling noise stays far below the
+            schema's threshold).
     """
 
     dataset: str = 'digits'
@@ -72,6 +80,9 @@ class PipelineConfig:
     beam_num_workers: int = 1
     beam_extra_args: str = ''
     enable_cache: bool = True
+    span_window: int = 1
+    accept_drift: bool = False
+    min_serving_rows: int = 50
 
     def __post_init__(self) -> None:
         """Fills the names and paths left empty from the data set and work root."""
@@ -99,9 +110,20 @@ class PipelineConfig:
     def _check(self) -> None:
         if not 0.0 <= self.min_accuracy <= 1.0:
             raise ValueError(f'min_accuracy must lie in [0, 1], got {self.min_accuracy}')
-        for name in ('train_steps', 'batch_size', 'train_buckets', 'eval_buckets'):
+        for name in (
+            'train_steps',
+            'batch_size',
+            'train_buckets',
+            'eval_buckets',
+            'span_window',
+            'min_serving_rows',
+        ):
             if getattr(self, name) < 1:
                 raise ValueError(f'{name} must be at least 1, got {getattr(self, name)}')
+        if self.beam_num_workers < 0:
+            raise ValueError(
+                f'beam_num_workers must be 0 (one per CPU) or more, got {self.beam_num_workers}'
+            )
         modes = ('in_memory', 'multi_threading', 'multi_processing')
         if self.beam_direct_running_mode not in modes:
             raise ValueError(
@@ -148,7 +170,10 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
         flag = '--' + field.name.replace('_', '-')
         kind = _field_type(field)
         if kind is bool:
-            parser.add_argument(flag, dest=field.name, type=_parse_bool, default=None)
+            # `--accept-drift` alone means true; `--enable-cache false` still works.
+            parser.add_argument(
+                flag, dest=field.name, type=_parse_bool, nargs='?', const=True, default=None
+            )
         else:
             parser.add_argument(flag, dest=field.name, type=kind, default=None)
 

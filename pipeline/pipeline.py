@@ -1,9 +1,10 @@
 """The one pipeline definition, shared by the local Beam runner and the Kubeflow runner.
 
 The canonical TFX DAG, ExampleGen -> StatisticsGen -> SchemaGen -> ExampleValidator ->
-Transform -> Trainer -> Evaluator -> Pusher, plus three small nodes that make it safe to run
+Transform -> Trainer -> Evaluator -> Pusher, plus four small nodes that make it safe to run
 unattended: the curated schema imported from `schema/`, a gate that stops the run on data
-anomalies, and the serving model looked up as the Evaluator's baseline. Nothing here knows
+anomalies, a check of drift between spans and of skew between training and serving data, and
+the serving model looked up as the Evaluator's baseline. Nothing here knows
 which orchestrator runs it.
 """
 
@@ -11,22 +12,28 @@ from __future__ import annotations
 
 import hashlib
 
+from google.protobuf import message
 from tfx import v1 as tfx
 from tfx.proto import example_gen_pb2
+from tfx.utils import proto_utils
 
-from dataprep import example_format, spans
 from models.trainer import TrainingParams
 from pipeline.components.anomalies_gate import AnomaliesGate
+from pipeline.components.drift_validator import DriftValidator
 from pipeline.components.evaluator import Evaluator
 from pipeline.components.pusher import Pusher
 from pipeline.components.serving_baseline import ServingBaseline
+from pipeline.components.span_window import ImportExampleGen, span_pattern
 from pipeline.config import PipelineConfig
 from pipeline.eval_config import build_eval_config
 
 # ExampleGen resolves {SPAN} to the newest span folder that dataprep wrote.
-SPAN_PATTERN = f'{spans.SPAN_PREFIX}{{SPAN}}/*{example_format.FILE_SUFFIX}'
+SPAN_PATTERN = span_pattern('{SPAN}')
 PREPROCESSING_FN = 'preprocessing.transform.preprocessing_fn'
 RUN_FN = 'models.trainer.run_fn'
+# Names of the run-time parameters, as an orchestrator's UI shows them (see create_pipeline).
+TRAIN_ARGS_PARAMETER = 'train_args'
+EVAL_CONFIG_PARAMETER = 'eval_config'
 
 
 def _file_sha256(path: str) -> str:
@@ -34,17 +41,35 @@ def _file_sha256(path: str) -> str:
         return hashlib.sha256(schema_file.read()).hexdigest()
 
 
-def create_components(config: PipelineConfig) -> list[tfx.dsl.components.base.BaseNode]:
+def _runtime_parameter(name: str, value: message.Message) -> tfx.dsl.experimental.RuntimeParameter:
+    """A string run-time parameter holding a proto as JSON, its default the built value."""
+    return tfx.dsl.experimental.RuntimeParameter(
+        name=name, ptype=str, default=proto_utils.proto_to_json(value)
+    )
+
+
+def create_components(
+    config: PipelineConfig, runtime_parameters: bool = False
+) -> list[tfx.dsl.components.base.BaseNode]:
     """Builds every node of the pipeline, wired, in dependency order.
 
     Args:
         config: Data, schema and serving locations, training and blessing settings.
+        runtime_parameters: Make the training steps and the accuracy thresholds run-time
+            parameters whose defaults are the config's values (see create_pipeline).
 
     Returns:
         The nodes, each with an id that names its job.
     """
-    # Reads the newest span of tf.Example files and splits it 4:1 by hash into train and eval.
-    example_gen = tfx.components.ImportExampleGen(
+    train_args = tfx.proto.TrainArgs(num_steps=config.train_steps)
+    eval_config = build_eval_config(config.min_accuracy, config.max_accuracy_drop)
+    if runtime_parameters:
+        train_args = _runtime_parameter(TRAIN_ARGS_PARAMETER, train_args)
+        eval_config = _runtime_parameter(EVAL_CONFIG_PARAMETER, eval_config)
+
+    # Reads the newest span (or the rolling window of the newest spans) of tf.Example files
+    # and splits it 4:1 by hash into train and eval.
+    example_gen = ImportExampleGen(
         input_base=config.data_root,
         input_config=example_gen_pb2.Input(
             splits=[example_gen_pb2.Input.Split(name='span', pattern=SPAN_PATTERN)]
@@ -61,6 +86,7 @@ def create_components(config: PipelineConfig) -> list[tfx.dsl.components.base.Ba
                 ]
             )
         ),
+        span_window=config.span_window,
     )
 
     # Computes TFDV statistics of each split: the input of every data check and of the report.
@@ -89,6 +115,19 @@ def create_components(config: PipelineConfig) -> list[tfx.dsl.components.base.Ba
     # Fails the run on any anomaly; Transform waits for it.
     anomalies_gate = AnomaliesGate(anomalies=example_validator.outputs['anomalies'])
 
+    # Fails the run when the newest span drifted from the previous one, or logged serving
+    # requests skewed from the training data, beyond the curated schema's comparators.
+    drift_validator = DriftValidator(
+        examples=example_gen.outputs['examples'],
+        statistics=statistics_gen.outputs['statistics'],
+        schema=curated_schema.outputs['result'],
+        data_root=config.data_root,
+        prediction_log_dir=config.prediction_log_dir,
+        accept_drift=config.accept_drift,
+        min_serving_rows=config.min_serving_rows,
+    )
+    drift_validator.add_upstream_node(anomalies_gate)
+
     # Scales pixels with analyzers over the train split; training and serving share the graph.
     transform = tfx.components.Transform(
         examples=example_gen.outputs['examples'],
@@ -96,6 +135,7 @@ def create_components(config: PipelineConfig) -> list[tfx.dsl.components.base.Ba
         preprocessing_fn=PREPROCESSING_FN,
     )
     transform.add_upstream_node(anomalies_gate)
+    transform.add_upstream_node(drift_validator)
 
     # Trains the Keras classifier and exports both serving signatures.
     trainer = tfx.components.Trainer(
@@ -103,7 +143,7 @@ def create_components(config: PipelineConfig) -> list[tfx.dsl.components.base.Ba
         examples=transform.outputs['transformed_examples'],
         transform_graph=transform.outputs['transform_graph'],
         schema=curated_schema.outputs['result'],
-        train_args=tfx.proto.TrainArgs(num_steps=config.train_steps),
+        train_args=train_args,
         eval_args=tfx.proto.EvalArgs(),
         custom_config=TrainingParams(
             batch_size=config.batch_size,
@@ -122,7 +162,7 @@ def create_components(config: PipelineConfig) -> list[tfx.dsl.components.base.Ba
         examples=example_gen.outputs['examples'],
         model=trainer.outputs['model'],
         baseline_model=serving_baseline.outputs['baseline_model'],
-        eval_config=build_eval_config(config.min_accuracy, config.max_accuracy_drop),
+        eval_config=eval_config,
     )
 
     # Pushes a blessed model as a new TF Serving version; an unblessed one goes nowhere.
@@ -141,6 +181,7 @@ def create_components(config: PipelineConfig) -> list[tfx.dsl.components.base.Ba
         curated_schema,
         example_validator,
         anomalies_gate,
+        drift_validator,
         transform,
         trainer,
         serving_baseline,
@@ -153,6 +194,7 @@ def create_pipeline(
     config: PipelineConfig,
     metadata_connection_config: object | None = None,
     beam_pipeline_args: list[str] | None = None,
+    runtime_parameters: bool = False,
 ) -> tfx.dsl.Pipeline:
     """Builds the pipeline that every runner hands to its orchestrator.
 
@@ -162,6 +204,11 @@ def create_pipeline(
             (Kubeflow's own store).
         beam_pipeline_args: Beam options for the Beam-based components; defaults to the ones
             the config describes.
+        runtime_parameters: For orchestrators that let a person change settings per run
+            (Kubeflow Pipelines): the Trainer's TrainArgs and the Evaluator's EvalConfig become
+            run-time parameters named `train_args` and `eval_config`, each the JSON of the value
+            the config builds. TFX takes run-time parameters only for whole proto properties,
+            so the steps and thresholds are edited inside that JSON.
 
     Returns:
         The TFX pipeline.
@@ -169,7 +216,7 @@ def create_pipeline(
     return tfx.dsl.Pipeline(
         pipeline_name=config.pipeline_name,
         pipeline_root=config.pipeline_root,
-        components=create_components(config),
+        components=create_components(config, runtime_parameters),
         enable_cache=config.enable_cache,
         metadata_connection_config=metadata_connection_config,
         beam_pipeline_args=(

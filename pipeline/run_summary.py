@@ -3,7 +3,9 @@
 Reads the newest run of a pipeline from its metadata store: each node's state and duration, the
 rows per split, the anomalies, the evaluation (overall and per class), the blessing with the
 thresholds it was judged against, and where the model was pushed or why it was not. Works the
-same for any store TFX wrote, local SQLite or a cluster's MySQL.
+same for any store `pipeline.metadata_connection` opens: local SQLite, a cluster's MySQL or its
+gRPC service. The readers of artifact contents here (rows per split, TFDV statistics, the TFMA
+evaluation) serve the run report and `runners.status` as well.
 """
 
 from __future__ import annotations
@@ -13,26 +15,42 @@ import os
 
 import tensorflow_data_validation as tfdv
 import tensorflow_model_analysis as tfma
-from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2
+from tensorflow_metadata.proto.v0 import statistics_pb2
+from tensorflow_model_analysis.metrics import example_count
 from tensorflow_model_analysis.proto import validation_result_pb2
 from tfx.types import artifact_utils
 
 from pipeline import serving_layout
+from pipeline.components import drift_validator
 from pipeline.components.anomalies_gate import describe_anomalies
 from pipeline.components.serving_baseline import SERVING_VERSION_PROPERTY
 from pipeline.eval_config import ACCURACY_METRIC
+from pipeline.lineage import MetadataReader, NodeRun, PipelineRun, int_property, string_property
+from pipeline.metadata_connection import StoreConfig, open_store
 
-_STATES = {value: name for name, value in metadata_store_pb2.Execution.State.items()}
+EXAMPLE_COUNT_METRIC = example_count.EXAMPLE_COUNT_NAME
 
 
 @dataclasses.dataclass
-class NodeRun:
-    """One node's execution in a run: its state (COMPLETE, CACHED, FAILED...) and seconds."""
+class Evaluation:
+    """What TFMA measured on the eval split, and which thresholds the candidate failed.
 
-    node_id: str
-    state: str
-    seconds: float
+    Attributes:
+        accuracy: The candidate's overall accuracy.
+        baseline_accuracy: The served model's accuracy on the same rows; None without one.
+        rows: Eval rows overall.
+        class_accuracy: The candidate's accuracy per true label.
+        class_rows: Eval rows per true label.
+        validation_failures: One line per threshold the candidate failed.
+    """
+
+    accuracy: float | None = None
+    baseline_accuracy: float | None = None
+    rows: int | None = None
+    class_accuracy: dict[int, float] = dataclasses.field(default_factory=dict)
+    class_rows: dict[int, int] = dataclasses.field(default_factory=dict)
+    validation_failures: list[str] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass
@@ -44,12 +62,10 @@ class RunSummary:
     nodes: list[NodeRun]
     split_rows: dict[str, int] = dataclasses.field(default_factory=dict)
     anomalies: list[str] | None = None
-    accuracy: float | None = None
-    class_accuracy: dict[int, float] = dataclasses.field(default_factory=dict)
+    drift: list[str] | None = None
+    evaluation: Evaluation | None = None
     baseline_version: int | None = None
-    baseline_accuracy: float | None = None
     blessed: bool | None = None
-    validation_failures: list[str] = dataclasses.field(default_factory=list)
     pushed: bool | None = None
     pushed_destination: str | None = None
 
@@ -59,109 +75,79 @@ class RunSummary:
         return [node.node_id for node in self.nodes if node.state == 'FAILED']
 
 
-def sqlite_connection(path: str) -> metadata_store_pb2.ConnectionConfig:
-    """Connection config of a local SQLite metadata store, opened read-only."""
-    config = metadata_store_pb2.ConnectionConfig()
-    config.sqlite.filename_uri = path
-    config.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READONLY
-    return config
+def split_rows(statistics: metadata_store_pb2.Artifact) -> dict[str, int]:
+    """Rows per split, from the statistics StatisticsGen computed of them.
+
+    Args:
+        statistics: An ExampleStatistics artifact.
+
+    Returns:
+        Rows by split name, in the artifact's split order.
+    """
+    return {
+        split: stats.datasets[0].num_examples
+        for split, stats in load_split_statistics(statistics).items()
+    }
 
 
-class _RunReader:
-    """Walks the executions of one pipeline_run context and their output artifacts."""
+def load_split_statistics(
+    statistics: metadata_store_pb2.Artifact,
+) -> dict[str, statistics_pb2.DatasetFeatureStatisticsList]:
+    """TFDV's statistics of each split of an ExampleStatistics artifact.
 
-    def __init__(self, store: metadata_store.MetadataStore, pipeline_name: str) -> None:
-        self._store = store
-        self._pipeline_name = pipeline_name
-        runs = store.get_contexts_by_type('pipeline_run')
-        pipeline = store.get_context_by_type_and_name('pipeline', pipeline_name)
-        if pipeline is None:
-            raise LookupError(f'no pipeline named {pipeline_name!r} in the metadata store')
-        pipeline_executions = {e.id for e in store.get_executions_by_context(pipeline.id)}
-        own_runs = [
-            run
-            for run in runs
-            if {e.id for e in store.get_executions_by_context(run.id)} & pipeline_executions
-        ]
-        if not own_runs:
-            raise LookupError(f'pipeline {pipeline_name!r} has no runs in the metadata store')
-        self.run = max(own_runs, key=lambda context: context.create_time_since_epoch)
-        self.executions = sorted(store.get_executions_by_context(self.run.id), key=lambda e: e.id)
-        self._node_ids = {e.id: self._node_id(e) for e in self.executions}
+    Args:
+        statistics: An ExampleStatistics artifact.
 
-    def _node_id(self, execution: metadata_store_pb2.Execution) -> str:
-        prefix = self._pipeline_name + '.'
-        for context in self._store.get_contexts_by_execution(execution.id):
-            if context.name.startswith(prefix):
-                return context.name[len(prefix) :]
-        return execution.name or str(execution.id)
-
-    def node_runs(self) -> list[NodeRun]:
-        return [
-            NodeRun(
-                node_id=self._node_ids[e.id],
-                state=_STATES.get(e.last_known_state, 'UNKNOWN'),
-                seconds=(e.last_update_time_since_epoch - e.create_time_since_epoch) / 1000.0,
-            )
-            for e in self.executions
-        ]
-
-    def output(self, node_id: str, key: str) -> metadata_store_pb2.Artifact | None:
-        """The artifact a node of this run produced (or reused from cache) under `key`."""
-        ids = [e.id for e in self.executions if self._node_ids[e.id] == node_id]
-        if not ids:
-            return None
-        events = self._store.get_events_by_execution_ids(ids)
-        artifact_ids = [
-            event.artifact_id
-            for event in events
-            if event.type in (metadata_store_pb2.Event.OUTPUT, metadata_store_pb2.Event.INPUT)
-            and event.path.steps
-            and event.path.steps[0].key == key
-        ]
-        if not artifact_ids:
-            return None
-        return self._store.get_artifacts_by_id(artifact_ids[-1:])[0]
+    Returns:
+        The statistics by split name, in the artifact's split order.
+    """
+    names = artifact_utils.decode_split_names(string_property(statistics, 'split_names'))
+    return {
+        split: tfdv.load_stats_binary(
+            os.path.join(statistics.uri, f'Split-{split}', 'FeatureStats.pb')
+        )
+        for split in names
+    }
 
 
-def _split_names(artifact: metadata_store_pb2.Artifact) -> str:
-    return artifact.properties['split_names'].string_value
+def read_evaluation(uri: str) -> Evaluation:
+    """Reads the candidate's accuracy, overall and per class, and the failed thresholds.
 
+    Args:
+        uri: The URI of a ModelEvaluation artifact written by the Evaluator.
 
-def _custom_int(artifact: metadata_store_pb2.Artifact, name: str) -> int | None:
-    if name not in artifact.custom_properties:
-        return None
-    return artifact.custom_properties[name].int_value
-
-
-def _split_rows(statistics: metadata_store_pb2.Artifact) -> dict[str, int]:
-    rows = {}
-    for split in artifact_utils.decode_split_names(_split_names(statistics)):
-        path = os.path.join(statistics.uri, f'Split-{split}', 'FeatureStats.pb')
-        stats = tfdv.load_stats_binary(path)
-        rows[split] = stats.datasets[0].num_examples
-    return rows
-
-
-def _read_evaluation(summary: RunSummary, evaluation: metadata_store_pb2.Artifact) -> None:
-    for slice_metrics in tfma.load_metrics(evaluation.uri):
-        values = {}
+    Returns:
+        The evaluation. Differences against the baseline are not reported as accuracies.
+    """
+    evaluation = Evaluation()
+    for slice_metrics in tfma.load_metrics(uri):
+        values: dict[tuple[str, bool], float] = {}
         for key_and_value in slice_metrics.metric_keys_and_values:
-            if key_and_value.key.name != ACCURACY_METRIC:
+            key = key_and_value.key
+            if key.is_diff or key.name not in (ACCURACY_METRIC, EXAMPLE_COUNT_METRIC):
                 continue
-            is_baseline = key_and_value.key.model_name == tfma.BASELINE_KEY
-            values[is_baseline] = key_and_value.value.double_value.value
+            is_baseline = key.model_name == tfma.BASELINE_KEY
+            values[key.name, is_baseline] = key_and_value.value.double_value.value
+        accuracy = values.get((ACCURACY_METRIC, False))
+        rows = values.get((EXAMPLE_COUNT_METRIC, False))
         slice_key = slice_metrics.slice_key.single_slice_keys
-        if not slice_key and values:
-            summary.accuracy = values.get(False)
-            summary.baseline_accuracy = values.get(True)
-        elif len(slice_key) == 1 and False in values:
-            summary.class_accuracy[int(slice_key[0].int64_value)] = values[False]
+        if not slice_key:
+            evaluation.accuracy = accuracy
+            evaluation.baseline_accuracy = values.get((ACCURACY_METRIC, True))
+            evaluation.rows = None if rows is None else int(rows)
+        elif len(slice_key) == 1 and accuracy is not None:
+            label = int(slice_key[0].int64_value)
+            evaluation.class_accuracy[label] = accuracy
+            if rows is not None:
+                evaluation.class_rows[label] = int(rows)
+    evaluation.class_accuracy = dict(sorted(evaluation.class_accuracy.items()))
+    evaluation.class_rows = dict(sorted(evaluation.class_rows.items()))
 
-    validation = tfma.load_validation_result(evaluation.uri)
+    validation = tfma.load_validation_result(uri)
     for slice_failures in validation.metric_validations_per_slice:
         for failure in slice_failures.failures:
-            summary.validation_failures.append(_describe_failure(failure))
+            evaluation.validation_failures.append(_describe_failure(failure))
+    return evaluation
 
 
 def _describe_failure(failure: validation_result_pb2.ValidationFailure) -> str:
@@ -174,9 +160,48 @@ def _describe_failure(failure: validation_result_pb2.ValidationFailure) -> str:
     return f'accuracy {value:.4f} is below the bound {bound:.4f}'
 
 
-def read_run_summary(
-    connection_config: metadata_store_pb2.ConnectionConfig, pipeline_name: str
-) -> RunSummary:
+def summarize_run(run: PipelineRun, read_artifacts: bool = True) -> RunSummary:
+    """Reads what one run did from its metadata and the artifacts its nodes wrote.
+
+    Args:
+        run: A run from `lineage.MetadataReader`.
+        read_artifacts: Also read the rows, anomalies and evaluation from the artifacts' files;
+            False reads ML Metadata alone (nodes, blessing, push).
+
+    Returns:
+        The summary; fields stay None for the steps the run never reached or were not read.
+    """
+    summary = RunSummary(pipeline_name=run.pipeline_name, run_id=run.run_id, nodes=run.node_runs())
+
+    statistics = run.output('StatisticsGen', 'statistics')
+    if statistics is not None and read_artifacts:
+        summary.split_rows = split_rows(statistics)
+    anomalies = run.output('ExampleValidator', 'anomalies')
+    if anomalies is not None and read_artifacts:
+        summary.anomalies = describe_anomalies(
+            anomalies.uri, string_property(anomalies, 'split_names')
+        )
+    drift = run.output('DriftValidator', 'anomalies')
+    if drift is not None and read_artifacts:
+        properties = {name: int_property(drift, name) or 0 for name in drift.custom_properties}
+        summary.drift = drift_validator.summary_lines(drift.uri, properties)
+    baseline = run.output('ServingBaseline', 'baseline_model')
+    if baseline is not None:
+        summary.baseline_version = int_property(baseline, SERVING_VERSION_PROPERTY) or None
+    evaluation = run.output('Evaluator', 'evaluation')
+    if evaluation is not None and read_artifacts:
+        summary.evaluation = read_evaluation(evaluation.uri)
+    blessing = run.output('Evaluator', 'blessing')
+    if blessing is not None:
+        summary.blessed = int_property(blessing, 'blessed') == 1
+    pushed = run.output('Pusher', 'pushed_model')
+    if pushed is not None:
+        summary.pushed = int_property(pushed, 'pushed') == 1
+        summary.pushed_destination = string_property(pushed, 'pushed_destination')
+    return summary
+
+
+def read_run_summary(connection_config: StoreConfig, pipeline_name: str) -> RunSummary:
     """Reads the newest run of `pipeline_name` from a metadata store.
 
     Args:
@@ -189,32 +214,8 @@ def read_run_summary(
     Raises:
         LookupError: The store holds no run of that pipeline.
     """
-    reader = _RunReader(metadata_store.MetadataStore(connection_config), pipeline_name)
-    summary = RunSummary(
-        pipeline_name=pipeline_name, run_id=reader.run.name, nodes=reader.node_runs()
-    )
-
-    statistics = reader.output('StatisticsGen', 'statistics')
-    if statistics is not None:
-        summary.split_rows = _split_rows(statistics)
-    anomalies = reader.output('ExampleValidator', 'anomalies')
-    if anomalies is not None:
-        summary.anomalies = describe_anomalies(anomalies.uri, _split_names(anomalies))
-    baseline = reader.output('ServingBaseline', 'baseline_model')
-    if baseline is not None:
-        summary.baseline_version = _custom_int(baseline, SERVING_VERSION_PROPERTY) or None
-    evaluation = reader.output('Evaluator', 'evaluation')
-    if evaluation is not None:
-        _read_evaluation(summary, evaluation)
-    blessing = reader.output('Evaluator', 'blessing')
-    if blessing is not None:
-        summary.blessed = _custom_int(blessing, 'blessed') == 1
-    pushed = reader.output('Pusher', 'pushed_model')
-    if pushed is not None:
-        summary.pushed = _custom_int(pushed, 'pushed') == 1
-        destination = pushed.custom_properties.get('pushed_destination')
-        summary.pushed_destination = destination.string_value if destination else None
-    return summary
+    reader = MetadataReader(open_store(connection_config), pipeline_name)
+    return summarize_run(reader.latest_run())
 
 
 def format_summary(
@@ -250,20 +251,28 @@ def format_summary(
             lines += [f'  {line}' for line in summary.anomalies]
         else:
             lines.append('Anomalies: none against the curated schema.')
+    if summary.drift is not None:
+        lines += summary.drift
 
-    if summary.accuracy is not None:
-        rows = summary.split_rows.get('eval')
+    evaluation = summary.evaluation
+    if evaluation is not None and evaluation.accuracy is not None:
+        rows = evaluation.rows or summary.split_rows.get('eval')
         on_rows = f' on {rows:,} eval rows' if rows else ''
-        lines.append(f'Accuracy{on_rows}: {summary.accuracy:.4f} (must be >= {min_accuracy:.4f})')
-        if summary.baseline_version:
+        lines.append(
+            f'Accuracy{on_rows}: {evaluation.accuracy:.4f} (must be >= {min_accuracy:.4f})'
+        )
+        if evaluation.baseline_accuracy is not None:
             lines.append(
-                f'Served version {summary.baseline_version}: {summary.baseline_accuracy:.4f} '
+                f'Served version {summary.baseline_version}: {evaluation.baseline_accuracy:.4f} '
                 f'on the same rows (the candidate may be at most {max_accuracy_drop:.4f} lower)'
             )
         else:
-            lines.append('No model served yet: judged on the absolute bound alone.')
+            lines.append(
+                'No model was served when this candidate was trained: judged on the absolute '
+                'bound alone.'
+            )
         per_class = '  '.join(
-            f'{label}: {value:.3f}' for label, value in sorted(summary.class_accuracy.items())
+            f'{label}: {value:.3f}' for label, value in evaluation.class_accuracy.items()
         )
         lines.append(f'Accuracy per class: {per_class}')
 
@@ -271,16 +280,35 @@ def format_summary(
     return '\n'.join(lines)
 
 
+def describe_outcome(summary: RunSummary) -> str:
+    """Says how a run ended: where it failed or stopped, the blessing, and the push.
+
+    Args:
+        summary: The run's summary.
+
+    Returns:
+        For example `BLESSED and pushed to <path>`, `NOT BLESSED (<reasons>). Nothing pushed`
+        or `the run FAILED at AnomaliesGate`.
+    """
+    if summary.failed_nodes:
+        return f'the run FAILED at {", ".join(summary.failed_nodes)}'
+    unfinished = [node.node_id for node in summary.nodes if node.state in ('NEW', 'RUNNING')]
+    if unfinished:
+        return f'the run is still running, or was interrupted, at {", ".join(unfinished)}'
+    if summary.blessed is None:
+        return 'the run stopped before evaluation'
+    if not summary.blessed:
+        failures = summary.evaluation.validation_failures if summary.evaluation else []
+        return f'NOT BLESSED ({"; ".join(failures) or "thresholds not met"}). Nothing pushed'
+    if summary.pushed:
+        return f'BLESSED and pushed to {summary.pushed_destination}'
+    return 'BLESSED but not pushed'
+
+
 def _decision(summary: RunSummary, serving_model_dir: str) -> str:
+    outcome = describe_outcome(summary)
+    if summary.pushed and not summary.failed_nodes:
+        return f'Decision: {outcome}.'
     served = serving_layout.latest_version(serving_model_dir)
     still = f'serving stays at version {served}' if served else 'nothing is served yet'
-    if summary.failed_nodes:
-        return f'Decision: the run FAILED at {", ".join(summary.failed_nodes)}; {still}.'
-    if summary.blessed is None:
-        return f'Decision: the run stopped before evaluation; {still}.'
-    if not summary.blessed:
-        reasons = '; '.join(summary.validation_failures) or 'thresholds not met'
-        return f'Decision: NOT BLESSED ({reasons}). Nothing pushed; {still}.'
-    if summary.pushed:
-        return f'Decision: BLESSED and pushed to {summary.pushed_destination}.'
-    return f'Decision: BLESSED but not pushed; {still}.'
+    return f'Decision: {outcome}; {still}.'

@@ -3,9 +3,10 @@
     python -m runners.local_runner [--dataset digits] [--min-accuracy 0.9] [--verbose] ...
 
 Every setting of `pipeline.config` is a flag here and an environment variable `DIGITS_<NAME>`.
-The run checks the data root first, shows one line per component, and ends with a summary of
-the data, the evaluation and the push decision. Exit status: 0 when the run completed (blessed
-or not), 1 when a component failed, 2 for bad input found before the run.
+The run checks the data root first, shows one line per component, ends with a summary of the
+data, the evaluation and the push decision, and writes the run's HTML report to
+`<pipeline root>/reports/` (`python -m runners.report` rewrites it). Exit status: 0 when the
+run completed (blessed or not), 1 when a component failed, 2 for bad input found before the run.
 """
 
 from __future__ import annotations
@@ -15,14 +16,18 @@ import sys
 import time
 
 from absl import logging
+from google.protobuf import text_format
 from tfx import v1 as tfx
 from tfx.orchestration.beam.beam_dag_runner import BeamDagRunner
 
 from dataprep.check import check_data_root
 from dataprep.errors import DataError
+from models.image_spec import load_schema
 from pipeline import config as config_lib
+from pipeline.metadata_connection import sqlite_connection
 from pipeline.pipeline import create_pipeline
-from pipeline.run_summary import format_summary, read_run_summary, sqlite_connection
+from pipeline.report.run_report import write_run_report
+from pipeline.run_summary import format_summary, read_run_summary
 from runners import progress
 
 
@@ -31,7 +36,10 @@ def _parse_args(argv: list[str]) -> tuple[config_lib.PipelineConfig, bool]:
     config_lib.add_config_flags(parser)
     parser.add_argument('--verbose', action='store_true', help='show every library log line')
     args = parser.parse_args(argv)
-    return config_lib.config_from_namespace(args), args.verbose
+    try:
+        return config_lib.config_from_namespace(args), args.verbose
+    except ValueError as error:
+        parser.error(str(error))
 
 
 def _preflight(config: config_lib.PipelineConfig) -> None:
@@ -51,6 +59,10 @@ def _preflight(config: config_lib.PipelineConfig) -> None:
             f'{config.curated_schema_path}: no curated schema for data set {config.dataset!r}; '
             f'create one with `make schema DATASET={config.dataset}` and review it'
         )
+    try:
+        load_schema(config.curated_schema_path)
+    except (text_format.ParseError, UnicodeDecodeError) as error:
+        raise DataError(f'{config.curated_schema_path}: not a valid schema: {error}') from error
 
 
 def run(config: config_lib.PipelineConfig, verbose: bool = False) -> int:
@@ -63,6 +75,13 @@ def run(config: config_lib.PipelineConfig, verbose: bool = False) -> int:
     Returns:
         The process exit status.
     """
+    progress.install(0, verbose)
+    try:
+        _preflight(config)
+    except DataError as error:
+        logging.error('Bad input, nothing ran: %s', error)
+        return 2
+
     pipeline = create_pipeline(
         config,
         metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
@@ -70,11 +89,6 @@ def run(config: config_lib.PipelineConfig, verbose: bool = False) -> int:
         ),
     )
     progress.install(len(pipeline.components), verbose)
-    try:
-        _preflight(config)
-    except DataError as error:
-        logging.error('Bad input, nothing ran: %s', error)
-        return 2
 
     started = time.monotonic()
     failure = None
@@ -89,6 +103,12 @@ def run(config: config_lib.PipelineConfig, verbose: bool = False) -> int:
         summary, config.min_accuracy, config.max_accuracy_drop, config.serving_model_dir
     )
     logging.info('Pipeline finished in %.1f s\n%s', elapsed, text)
+    try:
+        write_run_report(
+            sqlite_connection(config.metadata_path), config.pipeline_name, config.pipeline_root
+        )
+    except Exception:  # The run's outcome stands; a broken report must not hide it.
+        logging.exception('Could not write the run report; `make report` retries it')
     if failure is not None:
         logging.error('The run failed: %s', _last_lines(str(failure)))
         return 1

@@ -1,6 +1,9 @@
-"""Fixtures shared across packages: real scikit-learn digits and a real Transform output."""
+"""Fixtures shared across packages: real digits, a real Transform output, real recorded runs."""
 
+import dataclasses
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -8,7 +11,10 @@ import tensorflow_transform as tft
 import tensorflow_transform.beam as tft_beam
 from tensorflow_transform.tf_metadata import dataset_metadata, metadata_io
 
+from dataprep.digit_set import DigitSet
+from dataprep.spans import write_span
 from models.image_spec import load_schema
+from pipeline.config import PipelineConfig
 from preprocessing.transform import preprocessing_fn
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -47,3 +53,79 @@ def transform_output(digits, tmp_path_factory) -> tft.TFTransformOutput:
     output_dir = str(tmp_path_factory.mktemp('transform'))
     analyze_and_transform(images[:300], labels[:300], output_dir)
     return tft.TFTransformOutput(output_dir)
+
+
+@dataclasses.dataclass(frozen=True)
+class RecordedRuns:
+    """Three real local runs of the pipeline recorded in one metadata store, newest last.
+
+    Attributes:
+        config: The settings every run shared (work root, pipeline root, metadata path).
+        outputs: What each run printed, in the order they ran.
+        codes: Each run's exit status, in the order they ran.
+    """
+
+    config: PipelineConfig
+    outputs: list[str]
+    codes: list[int]
+
+
+NUM_RECORDED_DIGITS = 800
+
+
+def _run_local_runner(config: PipelineConfig, data_root: str, *flags: str) -> tuple[int, str]:
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2')
+    command = [
+        sys.executable,
+        '-m',
+        'runners.local_runner',
+        f'--work-root={config.work_root}',
+        f'--data-root={data_root}',
+        *flags,
+    ]
+    result = subprocess.run(
+        command, capture_output=True, text=True, env=env, timeout=600, cwd=PROJECT_ROOT
+    )
+    return result.returncode, result.stdout + result.stderr
+
+
+@pytest.fixture(scope='session')
+def recorded_runs(digits, tmp_path_factory) -> RecordedRuns:
+    """Runs the local pipeline three times into one store, for the lineage and report tests.
+
+    1. The first 800 real digits as span 1, 300 training steps: blessed and pushed.
+    2. The same data with 100 training steps and a demanded gain of 0.5 over the served model:
+       a new candidate, compared with the served version, not blessed.
+    3. A new data root whose span 1 holds 400 digits with pixels 0..256: stopped by the
+       anomalies gate before training.
+    """
+    images, labels = digits
+    base = tmp_path_factory.mktemp('recorded-runs')
+    config = PipelineConfig(work_root=str(base / 'work'))
+    first_data = str(base / 'data')
+    write_span(
+        DigitSet(
+            images=images[:NUM_RECORDED_DIGITS].reshape(-1, 8, 8),
+            labels=labels[:NUM_RECORDED_DIGITS],
+            source='first 800 scikit-learn digits',
+        ),
+        first_data,
+        1,
+    )
+    rescaled_data = str(base / 'rescaled-data')
+    write_span(
+        DigitSet(
+            images=(images[:400] * 16).reshape(-1, 8, 8), labels=labels[:400], source='0..256'
+        ),
+        rescaled_data,
+        1,
+    )
+
+    runs = [
+        _run_local_runner(config, first_data, '--train-steps=300'),
+        _run_local_runner(config, first_data, '--train-steps=100', '--max-accuracy-drop=-0.5'),
+        _run_local_runner(config, rescaled_data),
+    ]
+    return RecordedRuns(
+        config=config, outputs=[output for _, output in runs], codes=[code for code, _ in runs]
+    )

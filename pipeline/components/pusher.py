@@ -1,8 +1,11 @@
 """The Pusher, writing each TF Serving version atomically.
 
 TFX's filesystem Pusher copies files straight into `<base>/<version>/`, `saved_model.pb` last,
-so a server polling at the wrong moment sees a half-copied version. This executor copies into a
-hidden staging folder TF Serving ignores (its name is not an integer) and renames it into place.
+so a server polling at the wrong moment sees a half-copied version. On a local filesystem this
+executor copies into a hidden staging folder TF Serving ignores (its name is not an integer)
+and renames it into place. Object stores such as GCS have no atomic folder rename (a rename
+copies object by object), so there it copies everything else first and `saved_model.pb` last,
+the file TF Serving waits for.
 Versions are Unix seconds, as TFX's, but always above the newest version already there. A model
 that is already the newest served version is not pushed again: a rerun that only changes the
 thresholds re-blesses the same model, and TF Serving should not reload it under a new number.
@@ -24,6 +27,8 @@ from tfx.utils import io_utils, proto_utils
 
 from pipeline import serving_layout
 
+_SAVED_MODEL_PATTERN = r'saved_model\.pb'
+
 
 def next_version(model_dir: str, now: float | None = None) -> int:
     """The version number for a new push: the current Unix second, above every existing one."""
@@ -33,7 +38,7 @@ def next_version(model_dir: str, now: float | None = None) -> int:
 
 
 def push_atomically(model_path: str, model_dir: str) -> str:
-    """Copies a SavedModel to `<model_dir>/<new version>` through a staging rename.
+    """Copies a SavedModel to `<model_dir>/<new version>`, complete before it is visible.
 
     Args:
         model_path: Folder of the SavedModel to push.
@@ -50,12 +55,20 @@ def push_atomically(model_path: str, model_dir: str) -> str:
             return served_path
 
     version = next_version(model_dir)
-    staging = os.path.join(model_dir, f'{serving_layout.STAGING_PREFIX}{version}')
     destination = os.path.join(model_dir, str(version))
-    if fileio.exists(staging):
-        fileio.rmtree(staging)
-    io_utils.copy_dir(model_path, staging)
-    fileio.rename(staging, destination)
+    if '://' in model_dir:
+        io_utils.copy_dir(model_path, destination, deny_regex_patterns=[_SAVED_MODEL_PATTERN])
+        io_utils.copy_file(
+            os.path.join(model_path, serving_layout.SAVED_MODEL_FILE),
+            os.path.join(destination, serving_layout.SAVED_MODEL_FILE),
+        )
+    else:
+        staging = os.path.join(model_dir, f'{serving_layout.STAGING_PREFIX}{version}')
+        if fileio.exists(staging):
+            fileio.rmtree(staging)
+        io_utils.copy_dir(model_path, staging)
+        fileio.rename(staging, destination)
+    logging.info('Pushed the blessed model as version %d: %s', version, destination)
     return destination
 
 
@@ -93,7 +106,6 @@ class AtomicPushExecutor(pusher_executor.Executor):
             pushed_destination=serving_path,
             pushed_version=os.path.basename(serving_path),
         )
-        logging.info('Pushed the blessed model to %s', serving_path)
 
 
 class Pusher(tfx.components.Pusher):

@@ -275,3 +275,45 @@ def test_span_missing_some_digits_passes_with_a_warning_naming_them(tmp_path, sm
 
     assert sorted(report.label_counts) == [0, 1, 2]
     assert 'has no examples of digit(s) 3, 4, 5, 6, 7, 8, 9' in caplog.text
+
+
+def test_report_carries_the_largest_pixel_value_and_no_duplicates(tmp_path, all_digits):
+    write_span(all_digits, str(tmp_path))
+
+    report = check_data_root(str(tmp_path))
+
+    assert report.pixel_max == 16
+    assert report.num_duplicates == 0
+
+
+def test_a_few_repeated_images_pass_with_a_warning(tmp_path, small_digits, caplog):
+    records = _good_records(small_digits, count=50)
+    _write_records(_span_file(tmp_path), records + records[:5])
+
+    report = check_data_root(str(tmp_path))
+
+    assert report.num_duplicates == 5
+    assert '5 of 55 records repeat an image already in the span' in caplog.text
+
+
+def test_a_span_mostly_of_copies_is_refused(tmp_path, small_digits):
+    records = _good_records(small_digits, count=10)
+    path = _write_records(_span_file(tmp_path), records * 3)
+
+    with pytest.raises(DataError) as error:
+        check_data_root(str(tmp_path))
+
+    assert str(error.value) == (
+        f"{os.path.dirname(path)}, feature 'image': 20 of 30 records (67%) repeat an image "
+        'already in the span, only 10 distinct; at most 50% may repeat, so re-export the span '
+        'without copies'
+    )
+
+
+def test_a_span_of_one_digit_is_refused(tmp_path, all_digits):
+    ones = all_digits.labels == 1
+    records = _good_records(all_digits, count=all_digits.num_examples)
+    _write_records(_span_file(tmp_path), [r for r, keep in zip(records, ones, strict=True) if keep])
+
+    with pytest.raises(DataError, match="feature 'label': all 182 records are digit 1; a span "):
+        check_data_root(str(tmp_path))

@@ -19,7 +19,7 @@ def test_span_dir_is_span_dash_number_inside_the_data_root():
 
 
 def test_list_spans_sorts_numbers_and_ignores_other_entries(tmp_path):
-    for name in ('span-10', 'span-2', 'span-1', '.span-3-x.tmp', 'span-x', 'span-04', 'spans'):
+    for name in ('span-10', 'span-2', 'span-1', '.span-3-x.tmp', 'span-x', 'spans'):
         (tmp_path / name).mkdir()
     (tmp_path / 'span-7').write_text('a file, not a span')
 
@@ -108,3 +108,30 @@ def test_failed_write_span_leaves_neither_span_nor_temp_folder(tmp_path, small_d
         write_span(small_digits, str(tmp_path))
 
     assert os.listdir(tmp_path) == []
+
+
+def test_write_spans_splits_digits_into_consecutive_new_spans(tmp_path, all_digits):
+    root = str(tmp_path / 'data')
+    write_span(all_digits, root)
+
+    infos = spans.write_spans(all_digits, root, 3)
+
+    assert [info.span for info in infos] == [2, 3, 4]
+    assert [info.count for info in infos] == [599, 599, 599]
+    examples = _read_examples(os.path.join(infos[1].path, 'digits.tfrecord.gz'))
+    first = examples[0].features.feature['image'].int64_list.value
+    assert list(first) == all_digits.images[599].ravel().tolist()
+
+
+def test_write_spans_refuses_more_spans_than_examples(tmp_path, small_digits):
+    with pytest.raises(DataError, match='cannot split 50 examples of .* into 51 spans'):
+        spans.write_spans(small_digits, str(tmp_path), 51)
+
+
+def test_a_span_folder_with_leading_zeros_is_refused_by_name(tmp_path):
+    # TFX reads span-011 as span 11 and then looks for span-11/: refuse it up front.
+    for name in ('span-9', 'span-10', 'span-011'):
+        (tmp_path / name).mkdir()
+
+    with pytest.raises(DataError, match=r'span-011.*leading zeros.*span-11'):
+        list_spans(str(tmp_path))

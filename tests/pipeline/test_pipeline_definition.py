@@ -97,4 +97,4 @@ def test_pipeline_carries_config_names_roots_and_beam_args(tmp_path):
     assert pipeline.pipeline_info.pipeline_name == 'digits'
     assert pipeline.pipeline_info.pipeline_root == str(tmp_path / 'pipelines' / 'digits')
     assert '--direct_num_workers=2' in pipeline.beam_pipeline_args
-    assert len(pipeline.components) == 11
+    assert len(pipeline.components) == 12

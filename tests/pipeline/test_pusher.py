@@ -6,6 +6,7 @@ import shutil
 import pytest
 
 from pipeline import serving_layout
+from pipeline.components import pusher
 from pipeline.components.pusher import next_version, push_atomically
 
 
@@ -72,3 +73,26 @@ def test_folders_with_non_ascii_digits_are_not_versions(tmp_path):
 
     assert serving_layout.list_versions(str(model_dir)) == [7]
     assert next_version(str(model_dir), now=0) == 8
+
+
+def test_on_an_object_store_saved_model_pb_is_copied_last(tmp_path, monkeypatch):
+    model = _fake_saved_model(tmp_path / 'model', b'a')
+    copied = []
+    monkeypatch.setattr(
+        pusher.io_utils,
+        'copy_dir',
+        lambda src, dst, deny_regex_patterns=(): copied.append(
+            ('dir', dst, tuple(deny_regex_patterns))
+        ),
+    )
+    monkeypatch.setattr(
+        pusher.io_utils, 'copy_file', lambda src, dst: copied.append(('file', dst, ()))
+    )
+    monkeypatch.setattr(pusher.serving_layout, 'list_versions', lambda model_dir: [])
+
+    pushed = push_atomically(model, 'gs://bucket/serving/digits')
+
+    assert copied == [
+        ('dir', pushed, (r'saved_model\.pb',)),
+        ('file', f'{pushed}/saved_model.pb', ()),
+    ]

@@ -73,7 +73,7 @@ def first_run(digits, tmp_path_factory):
 def test_first_run_is_blessed_and_pushes_one_version(first_run):
     assert first_run['code'] == 0, first_run['output']
     assert 'Decision: BLESSED and pushed to' in first_run['output']
-    assert 'No model served yet: judged on the absolute bound alone.' in first_run['output']
+    assert 'No model was served when this candidate was trained' in first_run['output']
     versions = serving_layout.list_versions(str(first_run['model_dir']))
     assert len(versions) == 1
     version_dir = first_run['model_dir'] / str(versions[0])
@@ -85,7 +85,7 @@ def test_first_run_is_blessed_and_pushes_one_version(first_run):
 def test_run_prints_progress_and_a_summary_with_numbers(first_run):
     output = first_run['output']
 
-    assert '[1/11]' in output and '[11/11] Pusher: done' in output
+    assert '[1/12]' in output and '[12/12] Pusher: done' in output
     assert 'Data: ' in output and ' train, ' in output and ' eval rows.' in output
     assert 'Anomalies: none against the curated schema.' in output
     assert 'Accuracy per class: 0: ' in output
@@ -163,3 +163,35 @@ def test_bad_data_root_stops_before_any_component_with_exit_2(tmp_path, make_roo
     assert 'Bad input, nothing ran:' in output
     assert expected in output
     assert not (tmp_path / 'work' / 'serving').exists()
+
+
+@pytest.mark.parametrize(
+    'flags, expected',
+    [
+        (['--min-accuracy=2'], 'min_accuracy must lie in [0, 1], got 2.0'),
+        (['--train-steps=0'], 'train_steps must be at least 1, got 0'),
+        (['--beam-num-workers=-3'], 'beam_num_workers must be 0 (one per CPU) or more, got -3'),
+        (['--dataset=nosuch'], 'no curated schema for data set'),
+    ],
+)
+def test_bad_settings_stop_with_exit_2_and_no_traceback(first_run, tmp_path, flags, expected):
+    code, output = run_pipeline(tmp_path / 'work', first_run['data_root'], *flags)
+
+    assert code == 2, output
+    assert expected in output
+    assert 'Traceback' not in output
+
+
+def test_an_unparseable_schema_stops_before_any_component(first_run, tmp_path):
+    schema_dir = tmp_path / 'schema'
+    schema_dir.mkdir()
+    (schema_dir / 'schema.pbtxt').write_text('feature { name: "image" type: BOGUS }\n')
+
+    code, output = run_pipeline(
+        tmp_path / 'work', first_run['data_root'], f'--schema-dir={schema_dir}'
+    )
+
+    assert code == 2, output
+    assert 'schema.pbtxt: not a valid schema' in output
+    assert 'BOGUS' in output
+    assert not (tmp_path / 'work' / 'pipelines').exists()
