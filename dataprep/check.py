@@ -104,14 +104,6 @@ def check_data_root(data_root: str, span: int | None = None) -> DataRootReport:
         num_duplicates=num_records - len(tally.image_hashes),
     )
     _check_span_can_train(folder, report)
-    missing = [str(label) for label, count in enumerate(tally.counts) if not count]
-    if missing:
-        logging.warning(
-            '%s has no examples of digit(s) %s; the model cannot learn them: add examples in a '
-            'new span',
-            folder,
-            ', '.join(missing),
-        )
     logging.info(
         'Checked %s: %s records in %d file(s), %dx%d pixels, %d classes, in %.1f s',
         folder,
@@ -138,12 +130,21 @@ class _Tally:
 
 
 def _check_span_can_train(folder: str, report: DataRootReport) -> None:
-    """Refuses a span of one digit or of mostly repeated images; nothing can learn from it."""
+    """Refuses a span of one digit, missing digits or mostly repeated images."""
     if len(report.label_counts) == 1:
         (label,) = report.label_counts
         raise DataError(
             f"{folder}, feature 'label': all {report.num_records:,} records are digit {label}; "
             'a span needs at least two digits to train and evaluate a classifier'
+        )
+    missing = [str(label) for label in range(NUM_CLASSES) if label not in report.label_counts]
+    if missing:
+        # Evaluation reads this span too: a model that never saw these digits would be judged
+        # only on the ones it knows, and could be blessed and served.
+        raise DataError(
+            f"{folder}, feature 'label': no examples of digit(s) {', '.join(missing)} among "
+            f'{report.num_records:,} records; a span must hold every digit so the model is '
+            'trained and judged on all of them'
         )
     if report.num_duplicates > MAX_DUPLICATE_FRACTION * report.num_records:
         distinct = report.num_records - report.num_duplicates

@@ -262,6 +262,12 @@ def _numeric_array(name: str, value: Any, dtype: tf.DType) -> np.ndarray:
         raise RequestError(f'input {name!r} takes numbers ({dtype.name}) but got other values')
     if array.dtype.kind == 'f' and dtype.is_integer:
         raise RequestError(f'input {name!r} takes integers ({dtype.name}) but got fractions')
+    if array.dtype.kind == 'f' and not np.isfinite(array).all():
+        count = int(np.size(array) - np.isfinite(array).sum())
+        raise RequestError(
+            f'input {name!r} holds {count:,} NaN or infinite value(s); the model takes finite '
+            'numbers'
+        )
     return array.astype(dtype.as_numpy_dtype)
 
 

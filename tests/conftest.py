@@ -2,8 +2,6 @@
 
 import dataclasses
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -16,6 +14,7 @@ from dataprep.spans import write_span
 from models.image_spec import load_schema
 from pipeline.config import PipelineConfig
 from preprocessing.transform import preprocessing_fn
+from tests.helpers import run_pipeline
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DIGITS_SCHEMA = os.path.join(PROJECT_ROOT, 'schema', 'digits', 'schema.pbtxt')
@@ -73,22 +72,6 @@ class RecordedRuns:
 NUM_RECORDED_DIGITS = 800
 
 
-def _run_local_runner(config: PipelineConfig, data_root: str, *flags: str) -> tuple[int, str]:
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2')
-    command = [
-        sys.executable,
-        '-m',
-        'runners.local_runner',
-        f'--work-root={config.work_root}',
-        f'--data-root={data_root}',
-        *flags,
-    ]
-    result = subprocess.run(
-        command, capture_output=True, text=True, env=env, timeout=600, cwd=PROJECT_ROOT
-    )
-    return result.returncode, result.stdout + result.stderr
-
-
 @pytest.fixture(scope='session')
 def recorded_runs(digits, tmp_path_factory) -> RecordedRuns:
     """Runs the local pipeline three times into one store, for the lineage and report tests.
@@ -122,9 +105,9 @@ def recorded_runs(digits, tmp_path_factory) -> RecordedRuns:
     )
 
     runs = [
-        _run_local_runner(config, first_data, '--train-steps=300'),
-        _run_local_runner(config, first_data, '--train-steps=100', '--max-accuracy-drop=-0.5'),
-        _run_local_runner(config, rescaled_data),
+        run_pipeline(config.work_root, first_data, '--train-steps=300'),
+        run_pipeline(config.work_root, first_data, '--train-steps=100', '--max-accuracy-drop=-0.5'),
+        run_pipeline(config.work_root, rescaled_data),
     ]
     return RecordedRuns(
         config=config, outputs=[output for _, output in runs], codes=[code for code, _ in runs]

@@ -266,15 +266,16 @@ def test_files_the_pipeline_ignores_are_named_in_a_warning(tmp_path, small_digit
     assert f'{info.path} holds 1 file(s) the pipeline ignores (digits.tfrecord)' in caplog.text
 
 
-def test_span_missing_some_digits_passes_with_a_warning_naming_them(tmp_path, small_digits, caplog):
-    keep = small_digits.labels < 3
+def test_span_missing_some_digits_is_refused_naming_them(tmp_path, small_digits):
+    # A span of digits 0-4 was once blessed on its own eval rows and served: it never saw 5-9.
+    keep = small_digits.labels < 5
     records = _good_records(small_digits, count=50)
     _write_records(_span_file(tmp_path), [r for r, k in zip(records, keep, strict=True) if k])
 
-    report = check_data_root(str(tmp_path))
-
-    assert sorted(report.label_counts) == [0, 1, 2]
-    assert 'has no examples of digit(s) 3, 4, 5, 6, 7, 8, 9' in caplog.text
+    with pytest.raises(
+        DataError, match=r"feature 'label': no examples of digit\(s\) 5, 6, 7, 8, 9"
+    ):
+        check_data_root(str(tmp_path))
 
 
 def test_report_carries_the_largest_pixel_value_and_no_duplicates(tmp_path, all_digits):

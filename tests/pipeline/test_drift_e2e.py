@@ -18,7 +18,7 @@ from dataprep.digit_set import DigitSet
 from dataprep.spans import write_span
 from pipeline import serving_layout
 from pipeline.config import PipelineConfig
-from tests.runners.test_local_runner_e2e import run_pipeline
+from tests.helpers import run_pipeline
 
 pytestmark = pytest.mark.e2e
 

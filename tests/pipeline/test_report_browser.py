@@ -11,21 +11,9 @@ import pathlib
 import pytest
 
 from pipeline.report.run_report import LATEST_REPORT, reports_dir
+from tests.helpers import CHROMIUM, CHROMIUM_ARGS
 
-CHROMIUM = '/usr/bin/chromium'
 ARTIFACTS = pathlib.Path(__file__).resolve().parents[2] / 'test-artifacts'
-CHROMIUM_ARGS = [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--no-proxy-server',
-    '--host-resolver-rules=MAP * ~NOTFOUND',
-]
 SECTIONS = [
     'outcome',
     'components',
@@ -65,7 +53,8 @@ def browser(tmp_path_factory):
             str(tmp_path_factory.mktemp('chromium-profile')),
             executable_path=CHROMIUM,
             headless=True,
-            args=CHROMIUM_ARGS,
+            # Resolve no host name: the report must not need any.
+            args=[*CHROMIUM_ARGS, '--host-resolver-rules=MAP * ~NOTFOUND'],
             viewport={'width': 1100, 'height': 900},
         )
         context.route('**/*', local_only)

@@ -17,7 +17,7 @@ import tensorflow as tf
 from dataprep.digit_set import DigitSet
 from dataprep.spans import span_dir, write_span
 from runners import local_runner
-from tests.runners.test_local_runner_e2e import tree_digest
+from tests.helpers import tree_digest
 
 
 def _served_version(model_dir):

@@ -29,7 +29,7 @@ from dataprep.degrade import shuffle_labels
 from dataprep.digit_set import DigitSet
 from dataprep.spans import write_span
 from pipeline import serving_layout
-from tests.runners.test_local_runner_e2e import run_pipeline, tree_digest
+from tests.helpers import run_pipeline, tree_digest
 
 pytestmark = pytest.mark.e2e
 

@@ -4,10 +4,7 @@ Each scenario runs `python -m runners.local_runner` in a subprocess, as a person
 data root of 1,500 real scikit-learn digits; the other 297 digits are held out from every run.
 """
 
-import hashlib
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -16,37 +13,12 @@ import tensorflow as tf
 from dataprep.digit_set import DigitSet
 from dataprep.spans import write_span
 from pipeline import serving_layout
+from tests.helpers import run_pipeline, tree_digest
 
 pytestmark = pytest.mark.e2e
 
 NUM_PIPELINE_DIGITS = 1500
 MIN_ACCURACY = 0.9
-
-
-def run_pipeline(work_root, data_root, *flags):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2')
-    command = [
-        sys.executable,
-        '-m',
-        'runners.local_runner',
-        f'--work-root={work_root}',
-        f'--data-root={data_root}',
-        f'--min-accuracy={MIN_ACCURACY}',
-        *flags,
-    ]
-    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
-    return result.returncode, result.stdout + result.stderr
-
-
-def tree_digest(folder) -> dict[str, str]:
-    """Every file under a folder with the SHA-256 of its bytes."""
-    digests = {}
-    for root, _, files in os.walk(folder):
-        for name in files:
-            path = os.path.join(root, name)
-            with open(path, 'rb') as content:
-                digests[os.path.relpath(path, folder)] = hashlib.sha256(content.read()).hexdigest()
-    return digests
 
 
 @pytest.fixture(scope='module')

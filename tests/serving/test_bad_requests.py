@@ -110,10 +110,14 @@ def test_bad_request_gets_4xx_naming_the_problem_and_the_next_request_succeeds(
     assert np.array(good.json()['predictions']).shape == (2, 10)
 
 
-def test_nan_and_infinity_tokens_are_accepted_as_tf_serving_does(module_server):
-    row = [float('nan'), float('inf')] + GOOD_ROW[2:]
+@pytest.mark.parametrize('token', [float('nan'), float('inf'), -float('inf')])
+def test_non_finite_pixels_are_refused_and_the_server_keeps_answering(module_server, token):
+    # NaN and Infinity parse as JSON numbers; the model once answered them with certainty.
+    row = [token] + GOOD_ROW[1:]
 
     response = module_server.client.post(PREDICT, content=json.dumps(pixels_body([row])))
 
-    assert response.status_code == 200
-    assert len(response.json()['predictions']) == 1
+    assert response.status_code == 400
+    assert 'NaN or infinite' in response.json()['error']
+    good = module_server.client.post(PREDICT, json=pixels_body([GOOD_ROW]))
+    assert good.status_code == 200

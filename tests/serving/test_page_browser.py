@@ -9,21 +9,10 @@ import pytest
 from PIL import Image
 
 from serving.options import ServingOptions
+from tests.helpers import CHROMIUM, CHROMIUM_ARGS
 from tests.serving.serving_helpers import make_config, push_version, running_server
 
-CHROMIUM = '/usr/bin/chromium'
 ARTIFACTS = pathlib.Path(__file__).resolve().parents[2] / 'test-artifacts'
-CHROMIUM_ARGS = [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--no-proxy-server',
-]
 RESULT_TIMEOUT_MS = 20_000
 
 pytestmark = pytest.mark.skipif(
