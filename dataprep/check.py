@@ -137,6 +137,14 @@ def _check_span_can_train(folder: str, report: DataRootReport) -> None:
             f"{folder}, feature 'label': all {report.num_records:,} records are digit {label}; "
             'a span needs at least two digits to train and evaluate a classifier'
         )
+    if report.num_duplicates > MAX_DUPLICATE_FRACTION * report.num_records:
+        distinct = report.num_records - report.num_duplicates
+        raise DataError(
+            f"{folder}, feature 'image': {report.num_duplicates:,} of {report.num_records:,} "
+            f'records ({report.num_duplicates / report.num_records:.0%}) repeat an image already '
+            f'in the span, only {distinct:,} distinct; at most {MAX_DUPLICATE_FRACTION:.0%} may '
+            'repeat, so re-export the span without copies'
+        )
     missing = [str(label) for label in range(NUM_CLASSES) if label not in report.label_counts]
     if missing:
         # Evaluation reads this span too: a model that never saw these digits would be judged
@@ -145,14 +153,6 @@ def _check_span_can_train(folder: str, report: DataRootReport) -> None:
             f"{folder}, feature 'label': no examples of digit(s) {', '.join(missing)} among "
             f'{report.num_records:,} records; a span must hold every digit so the model is '
             'trained and judged on all of them'
-        )
-    if report.num_duplicates > MAX_DUPLICATE_FRACTION * report.num_records:
-        distinct = report.num_records - report.num_duplicates
-        raise DataError(
-            f"{folder}, feature 'image': {report.num_duplicates:,} of {report.num_records:,} "
-            f'records ({report.num_duplicates / report.num_records:.0%}) repeat an image already '
-            f'in the span, only {distinct:,} distinct; at most {MAX_DUPLICATE_FRACTION:.0%} may '
-            'repeat, so re-export the span without copies'
         )
     if report.num_duplicates:
         logging.warning(
@@ -164,18 +164,25 @@ def _check_span_can_train(folder: str, report: DataRootReport) -> None:
         )
 
 
+def _import_hint(data_root: str) -> str:
+    """How to fill a data root: every importer, not only the default digits."""
+    return (
+        f'import data with `python -m dataprep {{digits,idx,csv,images}} ... --data-root '
+        f'{data_root}` (`digits` writes the scikit-learn digits)'
+    )
+
+
 def _span_folder(data_root: str, span: int | None) -> tuple[int, str]:
     """Finds the requested span, or the latest when span is None: its number and folder."""
     if not tf.io.gfile.isdir(data_root):
         raise DataError(
-            f'data root missing: {data_root} is not a folder; run '
-            f'`python -m dataprep digits --data-root {data_root}`'
+            f'data root missing: {data_root} is not a folder; {_import_hint(data_root)}'
         )
     present = spans.list_spans(data_root)
     if not present:
         raise DataError(
-            f'empty data root: {data_root} has no {spans.SPAN_PREFIX}<N> folders; run '
-            f'`python -m dataprep digits --data-root {data_root}`'
+            f'empty data root: {data_root} has no {spans.SPAN_PREFIX}<N> folders; '
+            f'{_import_hint(data_root)}'
         )
     if span is None:
         span = present[-1]

@@ -90,8 +90,9 @@ def test_empty_data_root_says_how_to_fill_it(tmp_path):
         check_data_root(str(tmp_path))
 
     assert str(error.value) == (
-        f'empty data root: {tmp_path} has no span-<N> folders; run '
-        f'`python -m dataprep digits --data-root {tmp_path}`'
+        f'empty data root: {tmp_path} has no span-<N> folders; import data with '
+        f'`python -m dataprep {{digits,idx,csv,images}} ... --data-root {tmp_path}` '
+        '(`digits` writes the scikit-learn digits)'
     )
 
 
