@@ -11,9 +11,7 @@ evaluation) serve the run report and `runners.status` as well.
 from __future__ import annotations
 
 import dataclasses
-import os
 
-import tensorflow_data_validation as tfdv
 import tensorflow_model_analysis as tfma
 from ml_metadata.proto import metadata_store_pb2
 from tensorflow_metadata.proto.v0 import statistics_pb2
@@ -102,12 +100,7 @@ def load_split_statistics(
         The statistics by split name, in the artifact's split order.
     """
     names = artifact_utils.decode_split_names(string_property(statistics, 'split_names'))
-    return {
-        split: tfdv.load_stats_binary(
-            os.path.join(statistics.uri, f'Split-{split}', 'FeatureStats.pb')
-        )
-        for split in names
-    }
+    return {split: drift_validator.load_statistics(statistics.uri, split) for split in names}
 
 
 def read_evaluation(uri: str) -> Evaluation:

@@ -21,6 +21,18 @@ class DataAnomaliesError(RuntimeError):
     """The new data broke the curated schema; the message lists every anomaly found."""
 
 
+def anomalies_path(uri: str, split: str) -> str:
+    """Where an ExampleAnomalies artifact keeps one split's Anomalies proto."""
+    return os.path.join(uri, f'Split-{split}', ANOMALIES_FILE)
+
+
+def read_anomalies(uri: str, split: str) -> anomalies_pb2.Anomalies:
+    """Reads one split's Anomalies proto from an ExampleAnomalies artifact's folder."""
+    anomalies = anomalies_pb2.Anomalies()
+    anomalies.ParseFromString(io_utils.read_bytes_file(anomalies_path(uri, split)))
+    return anomalies
+
+
 def describe_anomalies(uri: str, split_names: str) -> list[str]:
     """Lists one line per anomaly: split, feature, short and long description.
 
@@ -34,9 +46,7 @@ def describe_anomalies(uri: str, split_names: str) -> list[str]:
     """
     lines = []
     for split in artifact_utils.decode_split_names(split_names):
-        path = os.path.join(uri, f'Split-{split}', ANOMALIES_FILE)
-        anomalies = anomalies_pb2.Anomalies()
-        anomalies.ParseFromString(io_utils.read_bytes_file(path))
+        anomalies = read_anomalies(uri, split)
         for feature, info in sorted(anomalies.anomaly_info.items()):
             lines.append(
                 f'split {split}, feature {feature!r}: {info.short_description} ({info.description})'

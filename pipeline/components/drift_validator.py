@@ -34,7 +34,7 @@ from tfx.utils import io_utils
 from tfx_bsl.public import tfxio
 
 from dataprep import spans
-from pipeline.components.anomalies_gate import ANOMALIES_FILE
+from pipeline.components.anomalies_gate import anomalies_path, read_anomalies
 from pipeline.components.span_window import span_pattern
 from preprocessing.features import IMAGE_KEY
 
@@ -204,16 +204,6 @@ def _serving_schema_problems(anomalies: anomalies_pb2.Anomalies) -> list[str]:
     ]
 
 
-def _anomalies_path(uri: str, split: str) -> str:
-    return os.path.join(uri, f'Split-{split}', ANOMALIES_FILE)
-
-
-def _read_anomalies(uri: str, split: str) -> anomalies_pb2.Anomalies:
-    anomalies = anomalies_pb2.Anomalies()
-    anomalies.ParseFromString(io_utils.read_bytes_file(_anomalies_path(uri, split)))
-    return anomalies
-
-
 def _between(check: str, properties: Mapping[str, int]) -> str:
     if check == DRIFT:
         return (
@@ -226,12 +216,12 @@ def _between(check: str, properties: Mapping[str, int]) -> str:
 def write_results(uri: str, results: Mapping[str, anomalies_pb2.Anomalies]) -> None:
     """Writes the anomalies of each check as the splits of an ExampleAnomalies artifact."""
     for split in ANOMALY_SPLITS:
-        io_utils.write_bytes_file(_anomalies_path(uri, split), results[split].SerializeToString())
+        io_utils.write_bytes_file(anomalies_path(uri, split), results[split].SerializeToString())
 
 
 def read_results(uri: str) -> dict[str, anomalies_pb2.Anomalies]:
     """Reads the anomalies of each check back from a DriftValidator output."""
-    return {split: _read_anomalies(uri, split) for split in ANOMALY_SPLITS}
+    return {split: read_anomalies(uri, split) for split in ANOMALY_SPLITS}
 
 
 def findings(
@@ -328,7 +318,7 @@ def _compute_statistics(
                         physical_format='inmem', telemetry_descriptors=['DriftValidator']
                     ).BeamSource()
                 )
-            path = os.path.join(output_uri, f'Split-{name}', STATISTICS_FILE)
+            path = statistics_path(output_uri, name)
             _ = (
                 batches
                 | f'Statistics{name}' >> tfdv.GenerateStatistics(options[name])
@@ -336,8 +326,14 @@ def _compute_statistics(
             )
 
 
-def _load_statistics(uri: str, split: str) -> statistics_pb2.DatasetFeatureStatisticsList:
-    return tfdv.load_stats_binary(os.path.join(uri, f'Split-{split}', STATISTICS_FILE))
+def statistics_path(uri: str, split: str) -> str:
+    """Where an ExampleStatistics artifact (StatisticsGen's or this one's) keeps a split."""
+    return os.path.join(uri, f'Split-{split}', STATISTICS_FILE)
+
+
+def load_statistics(uri: str, split: str) -> statistics_pb2.DatasetFeatureStatisticsList:
+    """Reads one split's TFDV statistics from an ExampleStatistics artifact's folder."""
+    return tfdv.load_stats_binary(statistics_path(uri, split))
 
 
 def validate_drift_and_skew(
@@ -438,12 +434,12 @@ def DriftValidator(  # noqa: N802 - TFX names components like classes.
     _compute_statistics(beam_pipeline, sources, options, drift_statistics.uri)
     drift_statistics.split_names = artifact_utils.encode_split_names(sorted(sources))
 
-    computed = {name: _load_statistics(drift_statistics.uri, name) for name in sources}
+    computed = {name: load_statistics(drift_statistics.uri, name) for name in sources}
     results = validate_drift_and_skew(
         curated,
         current=computed[CURRENT],
         previous=computed.get(PREVIOUS),
-        training=_load_statistics(statistics.uri, TRAIN_SPLIT),
+        training=load_statistics(statistics.uri, TRAIN_SPLIT),
         serving=computed.get(SERVING),
     )
     write_results(anomalies.uri, results)
