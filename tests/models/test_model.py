@@ -3,6 +3,7 @@
 import json
 import os
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -29,6 +30,7 @@ def _serialize(images: np.ndarray) -> tf.Tensor:
 def exported(digits, transform_output, tmp_path_factory):
     images, labels = digits
     scaled = transform_output.transform_raw_features({'image': tf.constant(images[:400])})
+    keras.utils.set_random_seed(0)
     model = build_model(num_pixels=64, hidden_units=32, learning_rate=0.01)
     model.fit(scaled['image'], labels[:400], epochs=15, batch_size=32, verbose=0)
 
